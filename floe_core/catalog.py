@@ -1,0 +1,215 @@
+"""The Iceberg catalog every plugin writes through (ARCHITECTURE.md, decision 4).
+
+One :class:`CatalogConfig` block (the ``catalog:`` section of ``platform-manifest.yaml``)
+describes it; :func:`load_catalog` turns it into a pyiceberg catalog:
+
+* no block at all -> the **embedded default**: a SQLite ``SqlCatalog`` at
+  ``<project>/.floe/catalog.db`` and a warehouse folder ``<project>/.floe/warehouse``, both
+  created on first use, no service needed;
+* ``type: sql`` with a ``postgresql+psycopg2://`` URI -> the same catalog schema on PostgreSQL
+  (Iceberg's JDBC catalog layout, readable by Spark and Trino);
+* ``type: rest`` -> a REST catalog (Polaris, Lakekeeper, Nessie, Gravitino);
+* ``type: glue`` -> AWS Glue.
+
+Credentials are never written in the block: ``secret_refs`` maps a pyiceberg property name
+(``uri``, ``credential``, ``token``, ``s3.secret-access-key``...) to a secret reference that
+is resolved when the catalog is loaded. pyiceberg is imported only when a catalog is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from floe_core.errors import ConfigurationError, ErrorCode, TransientError
+from floe_core.secrets import SecretResolver
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+__all__ = ["EMBEDDED_DIR", "CatalogConfig", "load_catalog"]
+
+EMBEDDED_DIR = ".floe"
+"""Folder, relative to the project, of the embedded catalog database and warehouse."""
+
+
+class CatalogConfig(BaseModel):
+    """The ``catalog:`` block of the platform manifest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["sql", "rest", "glue"] = "sql"
+    name: str = Field(default="floe", min_length=1)
+    uri: str | None = Field(
+        default=None,
+        description="sql: SQLAlchemy URL (sqlite:///..., postgresql+psycopg2://...); "
+        "rest: the catalog's base URL. Relative sqlite paths are relative to the project.",
+    )
+    warehouse: str | None = Field(
+        default=None,
+        description="Warehouse location (a folder, file://, s3://...) or, for REST, the "
+        "warehouse name the server knows.",
+    )
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="Further pyiceberg catalog properties."
+    )
+    secret_refs: dict[str, str] = Field(
+        default_factory=dict,
+        description="pyiceberg property -> secret reference, resolved when the catalog loads.",
+    )
+
+    @model_validator(mode="after")
+    def _rest_needs_uri(self) -> CatalogConfig:
+        if self.type == "rest" and not (self.uri or "uri" in self.secret_refs):
+            raise ValueError("a rest catalog needs a uri (the catalog server's base URL)")
+        return self
+
+    @classmethod
+    def embedded(cls) -> CatalogConfig:
+        """The embedded default: SQLite catalog and local warehouse under ``.floe/``."""
+        return cls(
+            type="sql",
+            name="floe",
+            uri=f"sqlite:///{EMBEDDED_DIR}/catalog.db",
+            warehouse=f"{EMBEDDED_DIR}/warehouse",
+        )
+
+    def resolved_properties(
+        self, project_dir: Path, secrets: SecretResolver | None = None
+    ) -> dict[str, str]:
+        """pyiceberg properties with paths made absolute and secrets resolved (never logged)."""
+        embedded = CatalogConfig.embedded()
+        uri = self.uri
+        if uri is None and self.type == "sql" and "uri" not in self.secret_refs:
+            uri = embedded.uri
+        warehouse = self.warehouse
+        if warehouse is None and self.type == "sql":
+            warehouse = embedded.warehouse
+        props: dict[str, str] = {"type": self.type, **self.properties}
+        if uri:
+            props["uri"] = _absolute_sqlite_uri(uri, project_dir)
+        if warehouse is not None:
+            props["warehouse"] = _absolute_warehouse(warehouse, project_dir)
+        if self.secret_refs:
+            resolver = secrets or SecretResolver()
+            for prop, reference in self.secret_refs.items():
+                props[prop] = resolver.resolve(reference, purpose=f"catalog {prop}").reveal()
+        return props
+
+    def describe(self, project_dir: Path) -> dict[str, str]:
+        """A printable description (no credentials): type, name, uri, warehouse."""
+        props = self.resolved_properties(project_dir, _NoSecrets())
+        return {
+            "type": self.type,
+            "name": self.name,
+            "uri": safe_uri(props.get("uri", "")),
+            "warehouse": props.get("warehouse", ""),
+        }
+
+
+class _NoSecrets(SecretResolver):
+    """Resolves every reference to a mask: for descriptions that must not touch secrets."""
+
+    def __init__(self) -> None:
+        super().__init__(environ={})
+
+    def resolve(self, reference: str, *, purpose: str | None = None) -> Any:
+        from floe_core.secrets import MASK, Secret
+
+        return Secret(MASK, reference)
+
+
+def safe_uri(uri: str) -> str:
+    """``uri`` with any ``user:password@`` reduced to ``user:***@``."""
+    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", uri)
+
+
+def _absolute_sqlite_uri(uri: str, project_dir: Path) -> str:
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/") and ":memory:" not in uri:
+        path = (project_dir / uri[len(prefix) :]).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"{prefix}{path}"
+    if uri.startswith(prefix + "/"):
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def _absolute_warehouse(warehouse: str, project_dir: Path) -> str:
+    if "://" in warehouse:
+        if warehouse.startswith("file://"):
+            Path(warehouse[len("file://") :]).mkdir(parents=True, exist_ok=True)
+        return warehouse
+    path = (project_dir / warehouse).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"file://{path}"
+
+
+def load_catalog(
+    config: CatalogConfig | None,
+    *,
+    project_dir: str | Path = ".",
+    secrets: SecretResolver | None = None,
+) -> Catalog:
+    """Load the pyiceberg catalog described by ``config`` (``None``: the embedded default).
+
+    Raises ConfigurationError(``DESTINATION_CONFIG_ERROR``) for a block pyiceberg rejects or a
+    missing driver, ConfigurationError(``SECRET_MISSING``) for a missing secret, and
+    TransientError(``CATALOG_UNAVAILABLE``) when the catalog server cannot be reached. Messages
+    name the catalog by its credential-free description.
+    """
+    config = config or CatalogConfig.embedded()
+    project = Path(project_dir)
+    props = config.resolved_properties(project, secrets)
+    where = f"catalog {config.name!r} ({config.type}, {safe_uri(props.get('uri', ''))})"
+    from pyiceberg.catalog import load_catalog as pyiceberg_load_catalog
+
+    try:
+        return pyiceberg_load_catalog(config.name, **props)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            ErrorCode.DESTINATION_CONFIG_ERROR,
+            f"{where} needs the Python package {exc.name!r}; install it (for PostgreSQL: "
+            "pip install 'floe-core[postgres]')",
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            ErrorCode.DESTINATION_CONFIG_ERROR,
+            f"{where} is misconfigured: {_scrub(str(exc), props)}",
+        ) from None
+    except Exception as exc:
+        if _is_unreachable(exc):
+            raise TransientError(
+                ErrorCode.CATALOG_UNAVAILABLE,
+                f"{where} cannot be reached: {type(exc).__name__}: "
+                f"{_scrub(str(exc).splitlines()[0] if str(exc) else '', props)}. "
+                "Check that the server runs and the uri/credentials are right.",
+            ) from None
+        raise ConfigurationError(
+            ErrorCode.DESTINATION_CONFIG_ERROR,
+            f"{where} could not be loaded: {type(exc).__name__}: {_scrub(str(exc), props)}",
+        ) from None
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ModuleNotFoundError:  # pragma: no cover - sqlalchemy comes with pyiceberg[sql-*]
+        return False
+    if isinstance(exc, OperationalError):
+        return True
+    import requests
+
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+def _scrub(text: str, props: dict[str, str]) -> str:
+    for key, value in props.items():
+        if value and key not in {"type", "warehouse"} and len(value) >= 4 and value in text:
+            text = text.replace(value, safe_uri(value) if key == "uri" else "***")
+    return safe_uri(text)

@@ -1,0 +1,1 @@
+"""The interfaces plugins implement (ADR-0020 names this package)."""
