@@ -110,3 +110,11 @@ def test_unclassified_exception_becomes_permanent_unknown_keeping_type_and_messa
 def test_network_exceptions_are_transient_by_type(exc: Exception, code: str) -> None:
     error = classify_exception(exc)
     assert (error.category, error.code, error.retryable) == ("TRANSIENT", code, True)
+
+
+def test_error_reference_doc_lists_every_code_with_its_category() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "reference" / "errors.md").read_text()
+    for code, (category, _) in CODE_CATEGORIES.items():
+        assert f"| `{code.value}` | `{category.value}` |" in doc, f"docs/reference/errors.md: {code}"
