@@ -17,6 +17,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 _SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
+REFERENCE_DIR = Path(os.environ.get("FLOE_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+"""Public specifications the tests check against (OpenLineage JSON schema, Airbyte OpenAPI).
+
+They are read from the platform's shared reference folder beside the checkout, never copied
+into the repository; FLOE_REFERENCE_DIR points elsewhere."""
 
 
 def _service_env() -> dict[str, str]:

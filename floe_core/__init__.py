@@ -52,7 +52,36 @@ _EXPORTS: dict[str, str] = {
     "SecretResolver": "floe_core.secrets",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "FLOE_API_VERSION",
+    "CatalogConfig",
+    "ConfigurationError",
+    "ErrorCategory",
+    "ErrorCode",
+    "IncrementalConfig",
+    "IngestionConfig",
+    "IngestionError",
+    "IngestionException",
+    "IngestionMetrics",
+    "IngestionPlugin",
+    "IngestionResult",
+    "IngestionRunner",
+    "LineageEmitter",
+    "PartialError",
+    "PermanentError",
+    "PluginContext",
+    "PluginRegistry",
+    "RetryPolicy",
+    "SchemaField",
+    "Secret",
+    "SecretResolver",
+    "TableOutput",
+    "TransientError",
+    "WriteDisposition",
+    "__version__",
+    "classify_exception",
+    "load_catalog",
+]
 
 
 def __getattr__(name: str) -> Any:

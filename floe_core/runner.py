@@ -92,7 +92,7 @@ class IngestionRunner:
                 outcome, stack_trace = self._attempt(config, run_kwargs)
                 if outcome.success or outcome.error is None:
                     break
-                error = outcome.error
+                error = self._redacted(outcome.error)
                 if not self.retry.should_retry(error, attempt):
                     break
                 delay = self.retry.delay_seconds(error, attempt)
@@ -100,7 +100,7 @@ class IngestionRunner:
                     "ingestion %s attempt %d failed (%s); retrying in %.1f s",
                     config.name,
                     attempt,
-                    self.redactor.redact(str(error)),
+                    error,
                     delay,
                     extra={"pipeline": config.name, "attempt": attempt, "code": error.code.value},
                 )
@@ -174,12 +174,7 @@ class IngestionRunner:
         lineage_run: LineageRun | None,
         stack_trace: str | None,
     ) -> IngestionResult:
-        error = outcome.error
-        if error is not None:
-            error = error.replace(
-                message=self.redactor.redact(error.message),
-                details=self.redactor.redact_data(error.details),
-            )
+        error = self._redacted(outcome.error) if outcome.error is not None else None
         result = outcome.replace(
             success=outcome.success and error is None,
             error=error,
@@ -218,19 +213,40 @@ class IngestionRunner:
             )
         return result
 
+    def _redacted(self, error: IngestionError) -> IngestionError:
+        return error.replace(
+            message=self.redactor.redact(error.message),
+            details=self.redactor.redact_data(error.details),
+        )
+
     def _lineage_run(self, config: IngestionConfig) -> LineageRun | None:
         if self.lineage is None:
             return None
         from floe_core.lineage import LineageRun
-        from openlineage.client.uuid import generate_new_uuid
 
-        return LineageRun(
-            run_id=str(generate_new_uuid()),
-            pipeline=config.name,
-            plugin=self.plugin.name,
-            destination_table=config.destination_table,
+        return LineageRun.new(
+            config.name,
+            self.plugin.name,
+            config.destination_table,
             parent=self.parent,
+            destination_location=self._known_location(config),
         )
+
+    def _known_location(self, config: IngestionConfig) -> str | None:
+        """The destination table's location if it already exists (names START's dataset).
+
+        Only for embedded plugins, whose catalog floe loads anyway; an external service's
+        catalog may not be reachable from here. Any failure just leaves the location unknown.
+        """
+        if self.plugin.is_external:
+            return None
+        try:
+            catalog = self.plugin.context.catalog
+            if catalog.table_exists(config.destination_table):
+                return str(catalog.load_table(config.destination_table).location())
+        except Exception as exc:
+            logger.debug("destination location of %s unknown: %s", config.name, type(exc).__name__)
+        return None
 
 
 def _safely(what: str, call: Callable[..., object], *args: Any) -> None:

@@ -60,7 +60,9 @@ class ArrowTablePlugin(IngestionPlugin):
                     identifier=pipeline.destination_table,
                     rows=data.num_rows,
                     location=table.location(),
-                    schema=tuple(SchemaField(f.name, str(f.field_type)) for f in table.schema().fields),
+                    schema=tuple(
+                        SchemaField(f.name, str(f.field_type)) for f in table.schema().fields
+                    ),
                     snapshot_id=table.current_snapshot().snapshot_id,
                     created=created,
                 )

@@ -84,7 +84,9 @@ def test_unreachable_rest_catalog_is_transient(tmp_path: Path) -> None:
 
 
 def test_describe_hides_credentials(tmp_path: Path) -> None:
-    config = CatalogConfig(uri="postgresql+psycopg2://u:pw-123456@db:5432/cat", warehouse="s3://b/w")
+    config = CatalogConfig(
+        uri="postgresql+psycopg2://u:pw-123456@db:5432/cat", warehouse="s3://b/w"
+    )
     described = config.describe(tmp_path)
     assert described["uri"] == "postgresql+psycopg2://u:***@db:5432/cat"
     assert described["warehouse"] == "s3://b/w"

@@ -112,7 +112,9 @@ def test_unclassified_exception_becomes_unknown_not_a_traceback(tmp_path: Path) 
 
 
 def test_failed_result_returned_by_plugin_is_kept_with_its_rows(tmp_path: Path) -> None:
-    error = IngestionError(ErrorCategory.PARTIAL, ErrorCode.PARTIAL_LOAD, "2 failed", "orders", failed_records=2)
+    error = IngestionError(
+        ErrorCategory.PARTIAL, ErrorCode.PARTIAL_LOAD, "2 failed", "orders", failed_records=2
+    )
     plugin = make(tmp_path, [failing_result(error, rows=8)])
     result = IngestionRunner(plugin, retry=FAST).run(CONFIG)
     assert (result.success, result.rows_loaded, result.error) == (False, 8, error)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from floe_core.errors import ConfigurationError
-from floe_core.secrets import MASK, Redactor, RedactingFilter, Secret, SecretResolver, env_var_name
+from floe_core.secrets import MASK, RedactingFilter, Redactor, Secret, SecretResolver, env_var_name
 
 CANARY = "canary-s3cr3t-value-0042"
 
@@ -62,7 +62,8 @@ def test_resolve_all_reports_every_missing_reference() -> None:
 
 def test_secret_never_shows_itself() -> None:
     secret = Secret(CANARY, "canary")
-    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % secret):
+    shown = (repr(secret), str(secret), f"{secret}", f"{secret!r}", "{}".format(secret))  # noqa: UP032
+    for text in shown:
         assert CANARY not in text
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(secret)
