@@ -78,9 +78,13 @@ class CatalogConfig(BaseModel):
         )
 
     def resolved_properties(
-        self, project_dir: Path, secrets: SecretResolver | None = None
+        self, project_dir: Path, secrets: SecretResolver | None = None, *, create: bool = False
     ) -> dict[str, str]:
-        """pyiceberg properties with paths made absolute and secrets resolved (never logged)."""
+        """pyiceberg properties with paths made absolute and secrets resolved (never logged).
+
+        ``create`` makes the local folders of a SQLite catalog and a local warehouse (only
+        :func:`load_catalog` does: describing or validating a project writes nothing).
+        """
         embedded = CatalogConfig.embedded()
         uri = self.uri
         if uri is None and self.type == "sql" and "uri" not in self.secret_refs:
@@ -90,9 +94,9 @@ class CatalogConfig(BaseModel):
             warehouse = embedded.warehouse
         props: dict[str, str] = {"type": self.type, **self.properties}
         if uri:
-            props["uri"] = _absolute_sqlite_uri(uri, project_dir)
+            props["uri"] = _absolute_sqlite_uri(uri, project_dir, create)
         if warehouse is not None:
-            props["warehouse"] = _absolute_warehouse(warehouse, project_dir)
+            props["warehouse"] = _absolute_warehouse(warehouse, project_dir, create)
         if self.secret_refs:
             resolver = secrets or SecretResolver()
             for prop, reference in self.secret_refs.items():
@@ -127,24 +131,26 @@ def safe_uri(uri: str) -> str:
     return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", uri)
 
 
-def _absolute_sqlite_uri(uri: str, project_dir: Path) -> str:
+def _absolute_sqlite_uri(uri: str, project_dir: Path, create: bool) -> str:
     prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/") and ":memory:" not in uri:
-        path = (project_dir / uri[len(prefix) :]).resolve()
+    if not uri.startswith(prefix) or ":memory:" in uri:
+        return uri
+    path = Path(uri[len(prefix) :])
+    if not path.is_absolute():
+        path = (project_dir / path).resolve()
+    if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return f"{prefix}{path}"
-    if uri.startswith(prefix + "/"):
-        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
-    return uri
+    return f"{prefix}{path}"
 
 
-def _absolute_warehouse(warehouse: str, project_dir: Path) -> str:
-    if "://" in warehouse:
-        if warehouse.startswith("file://"):
-            Path(warehouse[len("file://") :]).mkdir(parents=True, exist_ok=True)
+def _absolute_warehouse(warehouse: str, project_dir: Path, create: bool) -> str:
+    if "://" in warehouse and not warehouse.startswith("file://"):
         return warehouse
-    path = (project_dir / warehouse).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(warehouse.removeprefix("file://"))
+    if not path.is_absolute():
+        path = (project_dir / path).resolve()
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return f"file://{path}"
 
 
@@ -163,7 +169,7 @@ def load_catalog(
     """
     config = config or CatalogConfig.embedded()
     project = Path(project_dir)
-    props = config.resolved_properties(project, secrets)
+    props = config.resolved_properties(project, secrets, create=True)
     where = f"catalog {config.name!r} ({config.type}, {safe_uri(props.get('uri', ''))})"
     from pyiceberg.catalog import load_catalog as pyiceberg_load_catalog
 

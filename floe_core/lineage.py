@@ -317,7 +317,7 @@ class LineageEmitter:
     ) -> None:
         self.namespace = namespace or os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
         self.catalog: dict[str, str] | None = dict(catalog) if catalog else None
-        self.redactor = redactor or Redactor()
+        self.redactor = Redactor() if redactor is None else redactor
         self._clock = clock or (lambda: datetime.now(UTC))
         if client is None:
             from openlineage.client import OpenLineageClient
@@ -346,7 +346,8 @@ class LineageEmitter:
         from openlineage.client import OpenLineageClient
         from openlineage.client.transport import get_default_factory
 
-        redactor = kwargs.get("redactor") or Redactor()
+        redactor = kwargs.get("redactor")
+        redactor = Redactor() if redactor is None else redactor
         kind = transport.get("type")
         try:
             built = get_default_factory().create(dict(transport))

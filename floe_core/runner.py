@@ -69,7 +69,7 @@ class IngestionRunner:
         self.metrics = metrics
         self.sleep = sleep
         self.clock = clock
-        self.redactor = redactor or plugin.context.secrets.redactor
+        self.redactor = plugin.context.secrets.redactor if redactor is None else redactor
         self.parent = parent
 
     def run(self, config: IngestionConfig, **run_kwargs: Any) -> IngestionResult:

@@ -36,6 +36,7 @@ __all__ = [
     "Secret",
     "SecretResolver",
     "env_var_name",
+    "is_valid_reference",
 ]
 
 MASK = "**********"
@@ -81,6 +82,11 @@ class Secret:
 def env_var_name(reference: str) -> str:
     """The environment variable for ``reference``: ``github-api-token`` -> ``GITHUB_API_TOKEN``."""
     return re.sub(r"[^A-Za-z0-9]", "_", reference).upper()
+
+
+def is_valid_reference(reference: str) -> bool:
+    """Whether ``reference`` is well formed: letters, digits, ``-``, ``_``, ``.``, one ``/``."""
+    return bool(_REFERENCE.match(reference))
 
 
 class Redactor:
@@ -155,7 +161,7 @@ class SecretResolver:
         self._environ = os.environ if environ is None else environ
         directory = secrets_dir or self._environ.get(SECRETS_DIR_ENV)
         self.secrets_dir = Path(directory) if directory else None
-        self.redactor = redactor or Redactor()
+        self.redactor = Redactor() if redactor is None else redactor
 
     def locations(self, reference: str) -> list[str]:
         """Where ``reference`` is looked for, in order (for messages and ``floe validate``)."""

@@ -1,0 +1,1 @@
+"""Plugins for the project and CLI tests (importable by subprocesses through PYTHONPATH)."""
