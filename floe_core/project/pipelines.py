@@ -83,6 +83,17 @@ _BLOCK_FIELD = "plugin_block"
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+class DltHttpSettings(BaseModel):
+    """dlt's own HTTP retries for ``rest_api`` sources (inside one floe attempt)."""
+
+    model_config = _STRICT
+
+    max_attempts: int | None = Field(default=None, ge=1, description="Requests per call.")
+    backoff_factor: float | None = Field(default=None, ge=0, description="Exponential backoff.")
+    max_retry_delay: float | None = Field(default=None, ge=0, description="Longest wait, s.")
+    timeout: float | None = Field(default=None, gt=0, description="Request timeout, s.")
+
+
 class DltBlock(BaseModel):
     """The ``dlt:`` block of a pipeline: which dlt source to run and how to load it."""
 
@@ -108,6 +119,9 @@ class DltBlock(BaseModel):
     args: dict[str, Any] = Field(
         default_factory=dict,
         description="Keyword arguments of the source function (no secrets: use secret_refs).",
+    )
+    http: DltHttpSettings | None = Field(
+        default=None, description="rest_api only: dlt's HTTP retry and timeout settings."
     )
 
 
