@@ -126,5 +126,14 @@ class IngestionPlugin(ABC):
     def create_dagster_assets(self, configs: list[IngestionConfig]) -> list[Any]:
         """Create Dagster asset definitions from ingestion configurations."""
 
+    def validate_pipeline(self, config: IngestionConfig) -> list[str]:
+        """Problems with ``config`` that ``floe validate`` should report, as sentences.
+
+        Called after :meth:`create_pipeline` accepted ``config``; the default finds none. An
+        external plugin overrides it to compare the service's side with floe's (e.g. that an
+        Airbyte connection's destination writes to floe's Iceberg catalog). Must not write.
+        """
+        return []
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.version}>"

@@ -250,7 +250,16 @@ def _check_create_pipeline(
         )
         report.problems.append(dataclasses.replace(problem, category=error.category))
         return
-    report.checked.append(f"pipeline {config.name} accepted by plugin {plugin.name}")
+    try:
+        findings = plugin.validate_pipeline(config)
+    except Exception as exc:
+        findings = [classify_exception(exc, source=config.name).message]
+    for finding in findings:
+        report.problems.append(
+            project.pipeline_problem(config, (), finding, ErrorCode.DESTINATION_CONFIG_ERROR)
+        )
+    if not findings:
+        report.checked.append(f"pipeline {config.name} accepted by plugin {plugin.name}")
 
 
 def _settings_path(project: Project, plugin_type: str) -> KeyPath:

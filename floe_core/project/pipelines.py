@@ -133,6 +133,12 @@ class AirbyteBlock(BaseModel):
     connection_id: str = Field(
         min_length=1, description="The Airbyte connection's id (quote it in YAML)."
     )
+    poll_interval_seconds: float | None = Field(
+        default=None, gt=0, description="How often to poll the sync (default: the plugin's)."
+    )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, description="Cancel the sync after this long (default: the plugin's)."
+    )
 
 
 class PipelineSpec(BaseModel):
