@@ -46,6 +46,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -341,7 +342,8 @@ class LineageEmitter:
         ``transport`` is an OpenLineage transport block, as under ``transport:`` in
         ``openlineage.yml`` (``{"type": "http", "url": "http://marquez:5000"}``, ``console``,
         ``file``, ``kafka``...). Other keyword arguments go to the constructor. Raises
-        ConfigurationError(``INVALID_CONFIG``) for a block the client rejects.
+        ConfigurationError(``INVALID_CONFIG``) for a block the client rejects. The folder of
+        a ``file`` transport's ``log_file_path`` is created (the client does not).
         """
         from openlineage.client import OpenLineageClient
         from openlineage.client.transport import get_default_factory
@@ -349,6 +351,7 @@ class LineageEmitter:
         redactor = kwargs.get("redactor")
         redactor = Redactor() if redactor is None else redactor
         kind = transport.get("type")
+        _make_log_folders(transport)
         try:
             built = get_default_factory().create(dict(transport))
             client = OpenLineageClient(transport=built)
@@ -665,6 +668,18 @@ class LineageEmitter:
                 producer=producer(),
             )
         }
+
+
+def _make_log_folders(transport: Mapping[str, Any]) -> None:
+    """Create the folder of every local ``file`` transport (composite transports included)."""
+    path = transport.get("log_file_path")
+    if transport.get("type") == "file" and isinstance(path, str) and "://" not in path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    children = transport.get("transports")
+    nested = children.values() if isinstance(children, Mapping) else children or []
+    for child in nested:
+        if isinstance(child, Mapping):
+            _make_log_folders(child)
 
 
 def _redact_in_place(node: Any, redactor: Redactor) -> None:
