@@ -38,6 +38,8 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy
+	cd plugins/floe-ingestion-dlt && ../../$(BIN)/mypy src
+	cd plugins/floe-ingestion-airbyte && ../../$(BIN)/mypy src
 
 test: venv services lint typecheck
 	$(BIN)/python -X importtime -c "import floe_core" 2>&1 | tail -n 1
