@@ -127,7 +127,7 @@ def _parent(context: dg.AssetExecutionContext) -> Any:
     from floe_core.lineage import ParentRun
 
     return ParentRun(
-        namespace=PARENT_NAMESPACE, job_name=context.run.job_name, run_id=context.run_id
+        namespace=PARENT_NAMESPACE, job_name=context.run.job_name, run_id=context.run.run_id
     )
 
 
