@@ -16,8 +16,8 @@ Iceberg catalog, the secret resolver, the project folder) and then, for each run
    catalog, and return an :class:`~floe_core.result.IngestionResult`. A failure is either a
    result with ``success=False`` and an :class:`~floe_core.errors.IngestionError`, or a raised
    :class:`~floe_core.errors.IngestionException`; anything else is classified ``UNKNOWN``.
-   ``kwargs`` may carry ``source=`` (an object that replaces the configured source, e.g. a
-   mock source in unit tests).
+   An in-process plugin must accept ``source=`` in ``kwargs``: an object that replaces the
+   configured source (a mock source from :mod:`floe_core.testing` in unit tests).
 
 Plugins do not retry, emit lineage or record metrics: :class:`~floe_core.runner.IngestionRunner`
 wraps every run with those. Plugins never log or return secret values.
