@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from floe_ingestion_airbyte.testing import AirbyteEmulator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "airbyte"
