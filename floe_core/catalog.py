@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from floe_core.errors import ConfigurationError, ErrorCode, TransientError
+from floe_core.errors import ConfigurationError, ErrorCode, PermanentError, TransientError
 from floe_core.secrets import SecretResolver
 
 if TYPE_CHECKING:
@@ -95,7 +95,9 @@ class CatalogConfig(BaseModel):
         props: dict[str, str] = {"type": self.type, **self.properties}
         if uri:
             props["uri"] = _absolute_sqlite_uri(uri, project_dir, create)
-        if warehouse is not None:
+        if warehouse is not None and self.type == "rest":
+            props["warehouse"] = warehouse  # a name the server knows, not a path
+        elif warehouse is not None:
             props["warehouse"] = _absolute_warehouse(warehouse, project_dir, create)
         if self.secret_refs:
             resolver = secrets or SecretResolver()
@@ -163,9 +165,11 @@ def load_catalog(
     """Load the pyiceberg catalog described by ``config`` (``None``: the embedded default).
 
     Raises ConfigurationError(``DESTINATION_CONFIG_ERROR``) for a block pyiceberg rejects or a
-    missing driver, ConfigurationError(``SECRET_MISSING``) for a missing secret, and
-    TransientError(``CATALOG_UNAVAILABLE``) when the catalog server cannot be reached. Messages
-    name the catalog by its credential-free description.
+    missing driver, ConfigurationError(``SECRET_MISSING``) for a missing secret,
+    PermanentError(``AUTH_FAILED``) when a REST catalog refuses the credentials (HTTP 401/403,
+    or its OAuth token endpoint refuses the client), and TransientError(``CATALOG_UNAVAILABLE``)
+    when the catalog server cannot be reached or answers 429/5xx. Messages name the catalog by
+    its credential-free description.
     """
     config = config or CatalogConfig.embedded()
     project = Path(project_dir)
@@ -187,6 +191,14 @@ def load_catalog(
             f"{where} is misconfigured: {_scrub(str(exc), props)}",
         ) from None
     except Exception as exc:
+        if _is_refused(exc):
+            refs = ", ".join(sorted(config.secret_refs)) or "none"
+            raise PermanentError(
+                ErrorCode.AUTH_FAILED,
+                f"{where} refused the credentials: {type(exc).__name__}: "
+                f"{_scrub(str(exc).splitlines()[0] if str(exc) else '', props)}. Check the "
+                f"secrets behind catalog.secret_refs (set: {refs}) and what they may access.",
+            ) from None
         if _is_unreachable(exc):
             raise TransientError(
                 ErrorCode.CATALOG_UNAVAILABLE,
@@ -200,8 +212,25 @@ def load_catalog(
         ) from None
 
 
+def _is_refused(exc: BaseException) -> bool:
+    """A REST catalog's 401/403 (or its OAuth endpoint's refusal), by pyiceberg's types."""
+    from pyiceberg import exceptions as rest
+
+    refused = (
+        rest.UnauthorizedError,
+        rest.ForbiddenError,
+        rest.AuthorizationExpiredError,
+        rest.OAuthError,
+    )
+    return isinstance(exc, refused)
+
+
 def _is_unreachable(exc: BaseException) -> bool:
+    from pyiceberg import exceptions as rest
+
     if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, rest.ServiceUnavailableError | rest.ServerError | rest.TooManyRequestsError):
         return True
     try:
         from sqlalchemy.exc import OperationalError

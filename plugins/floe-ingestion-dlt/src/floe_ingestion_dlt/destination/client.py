@@ -55,6 +55,7 @@ from floe_ingestion_dlt.destination.chain import ChainPlan, commit_chain, make_r
 from floe_ingestion_dlt.destination.committer import CommitContext
 from floe_ingestion_dlt.destination.configuration import FloeIcebergClientConfiguration
 from floe_ingestion_dlt.destination.evolution import check_dlt_columns
+from floe_ingestion_dlt.destination.failures import WarehouseAccessDenied
 from floe_ingestion_dlt.destination.killpoints import checkpoint
 from floe_ingestion_dlt.destination.naming import TableNaming
 from floe_ingestion_dlt.destination.state import state_summary
@@ -92,7 +93,13 @@ class ChainCommitJob(RunnableLoadJob):
     def run(self) -> None:
         client = self._job_client
         assert isinstance(client, FloeIcebergClient)
-        client.run_chain(self._file_path, self._load_id)
+        try:
+            client.run_chain(self._file_path, self._load_id)
+        except PermissionError as exc:
+            raise WarehouseAccessDenied(
+                f"the warehouse refused access while committing: {type(exc).__name__}: {exc}; "
+                "check the storage credentials (catalog secret_refs) and the bucket's policy"
+            ) from exc
 
 
 class FloeIcebergClient(JobClientBase):

@@ -22,7 +22,13 @@ from dlt.common.destination.exceptions import DestinationTerminalException
 
 from floe_core.errors import ErrorCode, PermanentError, TransientError
 
-__all__ = ["SOURCE", "CommitConflictError", "DestinationWriteError", "SchemaMismatchError"]
+__all__ = [
+    "SOURCE",
+    "CommitConflictError",
+    "DestinationWriteError",
+    "SchemaMismatchError",
+    "WarehouseAccessDenied",
+]
 
 SOURCE = "floe-iceberg-destination"
 
@@ -46,3 +52,14 @@ class DestinationWriteError(PermanentError, DestinationTerminalException):
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(ErrorCode.DESTINATION_ERROR, message, source=SOURCE, details=details)
+
+
+class WarehouseAccessDenied(PermanentError, DestinationTerminalException):
+    """PERMANENT ``AUTH_FAILED``: the warehouse storage refused floe's credentials.
+
+    Raised for a ``PermissionError`` from the catalog's FileIO (fsspec/s3fs raise it for a 403);
+    retrying with the same credentials cannot succeed, so dlt must not retry the job either.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.AUTH_FAILED, message, source=SOURCE)

@@ -1,0 +1,1 @@
+"""The production path: object storage (S3), a shared PostgreSQL catalog, REST catalogs."""
