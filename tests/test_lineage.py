@@ -74,9 +74,10 @@ def _spec_dir() -> Path:
         shipped = sorted(Path(base).rglob("OpenLineage.json"))
         if shipped:
             return shipped[0].parent
-    from conftest import REFERENCE_DIR
-
-    return Path(os.environ.get("FLOE_OPENLINEAGE_SPEC_DIR", REFERENCE_DIR / "openlineage"))
+    # The platform's shared reference folder beside the checkout (see the root conftest.py).
+    reference = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    reference = Path(os.environ.get("FLOE_REFERENCE_DIR", reference))
+    return Path(os.environ.get("FLOE_OPENLINEAGE_SPEC_DIR", reference / "openlineage"))
 
 
 @pytest.fixture(scope="session")
