@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - run the quickstart into the embedded Iceberg catalog"
 	@echo "make test   - lint, type-check and run every test (starts the test services)"
+	@echo "make docs   - serve the documentation site (mkdocs) on localhost"
 	@echo "make lock   - regenerate requirements.lock from requirements.in"
 
 venv: $(STAMP)
@@ -44,6 +45,9 @@ typecheck: venv
 test: venv services lint typecheck
 	$(BIN)/python -X importtime -c "import floe_core" 2>&1 | tail -n 1
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+docs: venv
+	$(BIN)/mkdocs serve
 
 demo: venv
 	$(BIN)/python examples/quickstart/demo.py

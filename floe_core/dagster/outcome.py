@@ -2,8 +2,9 @@
 
 * ``TRANSIENT`` (the runner's own retries did not cure it): ``dagster.RetryRequested``, waiting
   ``retry_after_seconds`` when the error gives one, else the retry policy's initial delay;
-  ``max_retries`` is the policy's ``max_attempts``. Once Dagster's retries are spent the step
-  fails like a permanent error.
+  ``max_retries`` is the policy's ``max_attempts``. The request carries, as its ``__cause__``,
+  the ``dagster.Failure`` described below, so once Dagster's retries are spent the step fails
+  with the same structured metadata as a permanent error.
 * ``PERMANENT`` and ``CONFIGURATION``: ``dagster.Failure`` at once, retries disallowed, with the
   structured error as failure metadata.
 * ``PARTIAL``: the tables that were committed are reported as materialised first (their rows
@@ -55,19 +56,25 @@ def dagster_failure_for(
     result: IngestionResult, retry: RetryPolicy | None = None
 ) -> dg.Failure | dg.RetryRequested:
     """The exception to raise for a failed result (see the module docstring)."""
-    error = result.error or IngestionError(
-        ErrorCategory.PERMANENT, ErrorCode.UNKNOWN, "ingestion failed", result.pipeline or "floe"
-    )
+    error = result.error
+    if error is None:  # the runner never returns this; a hand-made runner might
+        source = result.pipeline or "floe"
+        error = IngestionError(ErrorCategory.PERMANENT, ErrorCode.UNKNOWN, "run failed", source)
+        result = result.replace(error=error)
     policy = retry or RetryPolicy()
-    if error.category is ErrorCategory.TRANSIENT:
-        wait = error.retry_after_seconds
-        if wait is None:
-            wait = int(policy.initial_delay_seconds)
-        return dg.RetryRequested(
-            max_retries=policy.max_attempts, seconds_to_wait=min(wait, policy.max_delay_seconds)
-        )
-    return dg.Failure(
+    failure = dg.Failure(
         description=f"{error.category.value}/{error.code.value}: {error.message}",
         metadata=error_metadata(result),
         allow_retries=False,
     )
+    if error.category is not ErrorCategory.TRANSIENT:
+        return failure
+    wait = error.retry_after_seconds
+    if wait is None:
+        wait = int(policy.initial_delay_seconds)
+    request = dg.RetryRequested(
+        max_retries=policy.max_attempts, seconds_to_wait=min(wait, policy.max_delay_seconds)
+    )
+    # Dagster reports the cause's metadata when the retries are spent (and shows its message).
+    request.__cause__ = failure
+    return request

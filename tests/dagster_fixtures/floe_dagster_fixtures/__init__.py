@@ -1,0 +1,1 @@
+"""Fixtures of the Dagster integration tests: a plugin whose source fails on purpose."""
