@@ -182,7 +182,11 @@ class _Run:
         self.secrets = self.plugin.context.secrets.resolve_all(self.config.secret_refs)
         try:
             self._restore_state()
-            self._finish_pending()
+            if self._finish_pending():
+                # The data of an attempt that failed while loading is now committed: reading
+                # the source again would load it twice (a plain append has no key or cursor
+                # to notice). The run ends here; the next run extracts anew.
+                return self._result(success=True, details={"resumed_pending_load": True})
             data = self._prepare(source)
             info = self.pipeline.run(data)
             self.load_ids.extend(info.loads_ids)
@@ -200,10 +204,13 @@ class _Run:
             table_names=self.handle.table_names,
         )
 
-    def _finish_pending(self) -> None:
-        """Load what a previous run left pending; what it had committed is not this run's."""
+    def _finish_pending(self) -> bool:
+        """Load what an earlier attempt left pending; True if there was something.
+
+        What that attempt had already committed is not counted as this run's rows.
+        """
         if not self.pipeline.has_pending_data:
-            return
+            return False
         pending = [
             *self.pipeline.list_normalized_load_packages(),
             *self.pipeline.list_extracted_load_packages(),
@@ -211,6 +218,7 @@ class _Run:
         self.earlier = {(c.identifier, c.snapshot_id) for c in self._commits(pending)}
         info = self.pipeline.run()
         self.load_ids.extend(info.loads_ids)
+        return True
 
     def _prepare(self, source: Any) -> Any:
         from floe_ingestion_dlt.incremental import apply_incremental
@@ -250,7 +258,13 @@ class _Run:
             )
         return commits
 
-    def _result(self, *, success: bool, error: IngestionError | None = None) -> IngestionResult:
+    def _result(
+        self,
+        *,
+        success: bool,
+        error: IngestionError | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> IngestionResult:
         commits = [
             dataclasses.replace(c, skipped=True)
             if (c.identifier, c.snapshot_id) in self.earlier
@@ -273,6 +287,7 @@ class _Run:
                 "load_ids": list(dict.fromkeys(self.load_ids)),
                 "skipped_commits": [c.identifier for c in commits if c.skipped],
                 "dlt_pipeline": self.config.name,
+                **(details or {}),
             },
         )
 
