@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from floe_core.errors import ConfigurationError, ErrorCode, PermanentError, TransientError
+from floe_core.errors import (
+    ConfigurationError,
+    ErrorCode,
+    IngestionException,
+    PermanentError,
+    TransientError,
+)
 from floe_core.secrets import SecretResolver
 
 if TYPE_CHECKING:
@@ -179,37 +185,65 @@ def load_catalog(
 
     try:
         return pyiceberg_load_catalog(config.name, **props)
-    except ModuleNotFoundError as exc:
+    except Exception as exc:
+        missing = _missing_module(exc)
+        if missing is None:
+            raise _load_failure(exc, where, config, props) from None
+        hint = (
+            "pip install 'floe-core[postgres]'"
+            if missing == "psycopg2"
+            else f"pip install {missing} (the driver the catalog uri names)"
+        )
         raise ConfigurationError(
             ErrorCode.DESTINATION_CONFIG_ERROR,
-            f"{where} needs the Python package {exc.name!r}; install it (for PostgreSQL: "
-            "pip install 'floe-core[postgres]')",
+            f"{where} needs the Python package {missing!r}, which is not installed; install it: "
+            f"{hint}",
         ) from None
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(
+
+
+def _missing_module(exc: BaseException) -> str | None:
+    """The module whose absence caused ``exc``, looking through its causes.
+
+    pyiceberg wraps a missing database driver in its own ``NotInstalledError`` whose text
+    names pyiceberg's extras, not the driver: the driver is only in the chained cause.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ModuleNotFoundError) and current.name:
+            return current.name.split(".")[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _load_failure(
+    exc: Exception, where: str, config: CatalogConfig, props: dict[str, str]
+) -> IngestionException:
+    """The floe error for a catalog pyiceberg could not load (see :func:`load_catalog`)."""
+    if isinstance(exc, ValueError | TypeError):
+        return ConfigurationError(
             ErrorCode.DESTINATION_CONFIG_ERROR,
             f"{where} is misconfigured: {_scrub(str(exc), props)}",
-        ) from None
-    except Exception as exc:
-        if _is_refused(exc):
-            refs = ", ".join(sorted(config.secret_refs)) or "none"
-            raise PermanentError(
-                ErrorCode.AUTH_FAILED,
-                f"{where} refused the credentials: {type(exc).__name__}: "
-                f"{_scrub(str(exc).splitlines()[0] if str(exc) else '', props)}. Check the "
-                f"secrets behind catalog.secret_refs (set: {refs}) and what they may access.",
-            ) from None
-        if _is_unreachable(exc):
-            raise TransientError(
-                ErrorCode.CATALOG_UNAVAILABLE,
-                f"{where} cannot be reached: {type(exc).__name__}: "
-                f"{_scrub(str(exc).splitlines()[0] if str(exc) else '', props)}. "
-                "Check that the server runs and the uri/credentials are right.",
-            ) from None
-        raise ConfigurationError(
-            ErrorCode.DESTINATION_CONFIG_ERROR,
-            f"{where} could not be loaded: {type(exc).__name__}: {_scrub(str(exc), props)}",
-        ) from None
+        )
+    first_line = _scrub(str(exc).splitlines()[0] if str(exc) else "", props)
+    if _is_refused(exc):
+        refs = ", ".join(sorted(config.secret_refs)) or "none"
+        return PermanentError(
+            ErrorCode.AUTH_FAILED,
+            f"{where} refused the credentials: {type(exc).__name__}: {first_line}. Check the "
+            f"secrets behind catalog.secret_refs (set: {refs}) and what they may access.",
+        )
+    if _is_unreachable(exc):
+        return TransientError(
+            ErrorCode.CATALOG_UNAVAILABLE,
+            f"{where} cannot be reached: {type(exc).__name__}: {first_line}. "
+            "Check that the server runs and the uri/credentials are right.",
+        )
+    return ConfigurationError(
+        ErrorCode.DESTINATION_CONFIG_ERROR,
+        f"{where} could not be loaded: {type(exc).__name__}: {_scrub(str(exc), props)}",
+    )
 
 
 def _is_refused(exc: BaseException) -> bool:
