@@ -210,6 +210,41 @@ def test_a_partial_load_is_partial_and_the_rerun_completes_it_once(
     project.assert_table("sales.refunds", refunds)
 
 
+def test_create_pipeline_writes_nothing(project: Project):
+    # `floe validate` calls it: no catalog file, no dlt working folder until the run
+    handle = project.plugin.create_pipeline(project.config())
+    assert list(project.root.iterdir()) == []
+    result = project.run(project.config(), source=rows(0, 2))
+    assert result.success, result.error
+    assert (project.root / ".floe" / "catalog.db").is_file()
+    assert handle.config.name == "test_pipeline"
+
+
+def test_settings_are_refused_not_ignored(project: Project):
+    from floe_core.errors import ConfigurationError
+    from floe_core.plugin import PluginContext
+
+    with pytest.raises(ConfigurationError) as caught:
+        DltIngestionPlugin(PluginContext(project_dir=project.root, settings={"workers": 4}))
+    assert caught.value.error.code is ErrorCode.INVALID_CONFIG
+    assert "workers" in caught.value.error.message
+
+
+def test_the_trace_dlt_pickles_is_removed(project: Project):
+    # dlt keeps each step's exception text in trace.pickle; a source's error may quote a key
+    def leaky():
+        yield {"id": 1}
+        raise RuntimeError("feed refused key hunter2-canary")
+
+    result = project.run_through_runner(project.config(), source=dlt.resource(leaky, name="events"))
+    assert not result.success
+    working = project.root / ".floe" / "state" / "dlt" / "test_pipeline"
+    assert working.is_dir()
+    for path in working.rglob("*"):
+        if path.is_file():
+            assert b"hunter2-canary" not in path.read_bytes(), path
+
+
 def test_run_checks_what_it_is_given(project: Project):
     handle = project.plugin.create_pipeline(project.config())
     assert isinstance(handle, DltPipelineHandle)

@@ -1,8 +1,13 @@
 """`DltIngestionPlugin`: floe's default, embedded ingestion plugin (entry point ``dlt``).
 
 ``create_pipeline(config)`` validates the declared source (see :mod:`floe_ingestion_dlt.sources`)
-and builds a dlt pipeline that writes through floe's Iceberg destination into the platform's
-catalog; its working folder is ``<project>/.floe/state/dlt/<pipeline>``.
+and returns a handle; it reads no data and writes nothing, so ``floe validate`` may call it. The
+dlt pipeline behind the handle (writing through floe's Iceberg destination into the platform's
+catalog, working folder ``<project>/.floe/state/dlt/<pipeline>``) is built on first use of
+:attr:`DltPipelineHandle.pipeline`, which is when the catalog is loaded.
+
+The plugin takes no settings of its own: a ``plugins.ingestion.config`` block for it is refused
+(CONFIGURATION/INVALID_CONFIG) rather than silently ignored.
 
 ``run(handle, source=None)``:
 
@@ -34,14 +39,22 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from floe_core.catalog import CatalogConfig
 from floe_core.config import IngestionConfig, WriteDisposition
-from floe_core.errors import ErrorCategory, IngestionError, IngestionException
-from floe_core.plugin import IngestionPlugin
+from floe_core.errors import (
+    ConfigurationError,
+    ErrorCategory,
+    ErrorCode,
+    IngestionError,
+    IngestionException,
+)
+from floe_core.plugin import IngestionPlugin, PluginContext
 from floe_core.result import IngestionResult, TableOutput
 from floe_core.secrets import Secret
 from floe_ingestion_dlt import __version__
@@ -60,16 +73,23 @@ INTERNAL_TABLE_PREFIX = "_dlt"
 
 @dataclass
 class DltPipelineHandle:
-    """What ``create_pipeline`` returns: the dlt pipeline, the declared source, the config.
+    """What ``create_pipeline`` returns: the config, the declared source, and the dlt pipeline.
 
     ``table_names`` maps dlt's normalised table name to the Iceberg table name where they
     differ in spelling (dlt snake-cases ``GitHubEvents``; the table keeps the configured name).
+    :attr:`pipeline` is built by ``build_pipeline`` on first use: building it loads the catalog
+    and creates dlt's working folder, which validation must not do.
     """
 
     config: IngestionConfig
-    pipeline: Pipeline
     source: DeclaredSource
+    build_pipeline: Callable[[], Pipeline] = field(repr=False)
     table_names: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """The dlt pipeline writing this config's tables (built once)."""
+        return self.build_pipeline()
 
 
 class DltIngestionPlugin(IngestionPlugin):
@@ -80,32 +100,52 @@ class DltIngestionPlugin(IngestionPlugin):
     is_external = False
     floe_api_version = "1.0"
 
-    def create_pipeline(self, config: IngestionConfig) -> DltPipelineHandle:
-        """Validate ``config``'s source and build its dlt pipeline (no data is read).
+    def __init__(self, context: PluginContext | None = None) -> None:
+        """Raises ConfigurationError(INVALID_CONFIG) when the context carries settings."""
+        super().__init__(context)
+        if self.context.settings:
+            keys = ", ".join(sorted(map(str, self.context.settings)))
+            raise ConfigurationError(
+                ErrorCode.INVALID_CONFIG,
+                f"the dlt plugin takes no settings, got: {keys}; remove them (each pipeline's "
+                "source settings go under its dlt: block in floe.yaml, and dlt's own tuning in "
+                "environment variables such as DATA_WRITER__BUFFER_MAX_ITEMS)",
+            )
 
-        Raises ConfigurationError(INVALID_CONFIG) for a source that cannot be declared, and
-        the catalog's errors (DESTINATION_CONFIG_ERROR, CATALOG_UNAVAILABLE) when it loads.
+    def create_pipeline(self, config: IngestionConfig) -> DltPipelineHandle:
+        """Validate ``config``'s source and return its handle (no data is read or written).
+
+        Raises ConfigurationError(INVALID_CONFIG) for a source that cannot be declared. The
+        catalog is loaded when the handle's pipeline is first used (in :meth:`run`), and its
+        errors (DESTINATION_CONFIG_ERROR, CATALOG_UNAVAILABLE) are raised there.
         """
         declared = declare_source(config, self.context.project_dir)
+        table_names = _table_names(config)
+        return DltPipelineHandle(
+            config,
+            declared,
+            lambda: self._build_pipeline(config, table_names),
+            table_names,
+        )
+
+    def _build_pipeline(self, config: IngestionConfig, table_names: dict[str, str]) -> Pipeline:
         os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
         import dlt
 
         from floe_ingestion_dlt.destination import iceberg_destination
 
-        table_names = _table_names(config)
         destination = iceberg_destination(
             self.context.catalog,
             namespace=config.namespace,
             pipeline_name=config.name,
             table_names=table_names,
         )
-        pipeline = dlt.pipeline(
+        return dlt.pipeline(
             pipeline_name=config.name,
             destination=destination,
             dataset_name="_".join(config.namespace),
             pipelines_dir=str(self.context.state_dir / "dlt"),
         )
-        return DltPipelineHandle(config, pipeline, declared, table_names)
 
     def run(self, pipeline: Any, **kwargs: Any) -> IngestionResult:
         """Run the pipeline from ``create_pipeline``; see the module docstring.
@@ -156,6 +196,19 @@ def _handle(pipeline: Any) -> DltPipelineHandle:
     return pipeline
 
 
+def _forget_trace(handle: DltPipelineHandle) -> None:
+    """Delete the trace dlt pickled in the pipeline's working folder, if the pipeline was built.
+
+    dlt keeps each run's exceptions there as text, and a source's error may quote a credential
+    (a URL with its key, a refused token): floe's runner reports the run, redacted, instead.
+    """
+    if "pipeline" not in vars(handle):
+        return
+    from dlt.pipeline.trace import TRACE_FILE_NAME
+
+    Path(handle.pipeline.working_dir, TRACE_FILE_NAME).unlink(missing_ok=True)
+
+
 def _table_names(config: IngestionConfig) -> dict[str, str]:
     from dlt.common.normalizers.naming.snake_case import NamingConvention
 
@@ -170,16 +223,25 @@ class _Run:
         self.plugin = plugin
         self.handle = handle
         self.config = handle.config
-        self.pipeline = handle.pipeline
         self.load_ids: list[str] = []
         self.secrets: dict[str, Secret] = {}
         self.earlier: set[tuple[str, int | None]] = set()  # commits made before this run
         self.started = time.monotonic()
 
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.handle.pipeline
+
     def execute(self, source: Any) -> IngestionResult:
         # Every declared secret must resolve, even when ``source=`` replaces the source: a
         # missing one is CONFIGURATION/SECRET_MISSING before anything is read or written.
         self.secrets = self.plugin.context.secrets.resolve_all(self.config.secret_refs)
+        try:
+            return self._execute(source)
+        finally:
+            _forget_trace(self.handle)
+
+    def _execute(self, source: Any) -> IngestionResult:
         try:
             self._restore_state()
             if self._finish_pending():
