@@ -106,7 +106,7 @@ def _check_plugins(
             for config in users:
                 explicit = project.spec_has(config, "type")
                 path: KeyPath = ("type",) if explicit else ()
-                suffix = "" if explicit else " (the manifest's default plugin)"
+                suffix = "" if explicit else f" (the manifest's default plugin{_set_at(project)})"
                 report.problems.append(
                     project.pipeline_problem(config, path, f"{exc}{suffix}", exc.code)
                 )
@@ -260,6 +260,16 @@ def _check_create_pipeline(
         )
     if not findings:
         report.checked.append(f"pipeline {config.name} accepted by plugin {plugin.name}")
+
+
+def _set_at(project: Project) -> str:
+    """Where the manifest sets the default plugin (``: plugins.ingestion.type in FILE:LINE``)."""
+    if "type" not in project.manifest.plugins.ingestion.model_fields_set:
+        return ""  # not written: floe's own default
+    key = ("plugins", "ingestion", "type")
+    return (
+        f": {'.'.join(key)} in {project.manifest_problem(key, '', ErrorCode.INVALID_CONFIG).where}"
+    )
 
 
 def _settings_path(project: Project, plugin_type: str) -> KeyPath:

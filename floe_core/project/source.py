@@ -7,7 +7,9 @@ back to ``file:line`` through :meth:`SourceDocument.position`.
 
 Beyond YAML itself it reports, as problems, what YAML lets pass silently but a configuration
 file must not: a key given twice (YAML keeps the last one) and keys that are not strings
-(``on:``/``yes:``/``no:`` are read as booleans, ``1:`` as a number).
+(``on:``/``yes:``/``no:`` are read as booleans, ``1:`` as a number). Explicit tags other than
+YAML's own (``!!python/object...``, ``!Ref``) are refused with their line, on mappings and lists
+as well as on plain values.
 
 Malformed YAML raises :class:`~floe_core.project.problems.ProjectError` naming the file, the
 line and the column.
@@ -25,6 +27,9 @@ from floe_core.errors import ErrorCategory, ErrorCode
 from floe_core.project.problems import KeyPath, Problem, ProjectError
 
 __all__ = ["Position", "SourceDocument", "parse_yaml", "read_yaml"]
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_COLLECTION_TAGS = {f"{_YAML_TAG}map", f"{_YAML_TAG}seq"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ class _Builder:
         self.document = document
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self._check_tag(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -128,6 +134,34 @@ class _Builder:
                 items.append(self.build(item, (*path, index)))
             return items
         return self.loader.construct_object(node, deep=True)
+
+    def _check_tag(self, node: yaml.Node, path: KeyPath) -> None:
+        """Refuse explicit tags a plain configuration file has no use for.
+
+        The builder makes mappings and lists itself, so a tag on one (``!!python/object/apply``,
+        ``!!set``, ``!Ref``) would otherwise be dropped silently; on a plain value only the
+        safe loader's own tags are accepted.
+        """
+        if isinstance(node, yaml.CollectionNode):
+            allowed = node.tag in _PLAIN_COLLECTION_TAGS
+        else:
+            allowed = node.tag in self.loader.yaml_constructors
+        if allowed:
+            return
+        tag = node.tag.replace(_YAML_TAG, "!!", 1) if node.tag.startswith(_YAML_TAG) else node.tag
+        where = _position(node)
+        raise ProjectError(
+            [
+                Problem(
+                    f"the YAML tag {tag!r} is not allowed: floe files hold plain values, "
+                    "mappings and lists; remove the tag",
+                    file=self.document.file,
+                    line=where.line,
+                    column=where.column,
+                    path=path,
+                )
+            ]
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
