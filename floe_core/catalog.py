@@ -111,9 +111,22 @@ class CatalogConfig(BaseModel):
                 props[prop] = resolver.resolve(reference, purpose=f"catalog {prop}").reveal()
         return props
 
-    def describe(self, project_dir: Path) -> dict[str, str]:
-        """A printable description (no credentials): type, name, uri, warehouse."""
+    def describe(self, project_dir: Path, secrets: SecretResolver | None = None) -> dict[str, str]:
+        """A printable description (no credentials): type, name, uri, warehouse.
+
+        A uri or warehouse taken from a secret is shown as a mask, unless ``secrets`` resolves
+        it: then it is shown without user info and query (scheme, host, port and path are what
+        lineage names the catalog by). A missing secret is masked, not raised.
+        """
         props = self.resolved_properties(project_dir, _NoSecrets())
+        if secrets is not None and self.secret_refs.keys() & {"uri", "warehouse"}:
+            try:
+                resolved = self.resolved_properties(project_dir, secrets)
+            except IngestionException:
+                resolved = {}
+            for key in ("uri", "warehouse"):
+                if key in self.secret_refs and key in resolved:
+                    props[key] = _without_credentials(resolved[key])
         return {
             "type": self.type,
             "name": self.name,
@@ -132,6 +145,11 @@ class _NoSecrets(SecretResolver):
         from floe_core.secrets import MASK, Secret
 
         return Secret(MASK, reference)
+
+
+def _without_credentials(uri: str) -> str:
+    """``uri`` without ``user:password@``, query and fragment (where drivers take passwords)."""
+    return re.sub(r"//[^/@]*@", "//", uri.split("?", 1)[0].split("#", 1)[0])
 
 
 def safe_uri(uri: str) -> str:

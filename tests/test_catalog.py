@@ -91,3 +91,20 @@ def test_describe_hides_credentials(tmp_path: Path) -> None:
     assert described["uri"] == "postgresql+psycopg2://u:***@db:5432/cat"
     assert described["warehouse"] == "s3://b/w"
     assert safe_uri("sqlite:////x/y.db") == "sqlite:////x/y.db"
+
+
+def test_describe_a_uri_held_in_a_secret(tmp_path: Path) -> None:
+    from floe_core.lineage import catalog_namespace
+
+    config = CatalogConfig(secret_refs={"uri": "catalog-url"}, warehouse="s3://b/w")
+    secret = "postgresql+psycopg2://u:pw-123456@db:5432/cat?sslpassword=k-987"
+    resolver = SecretResolver(environ={"CATALOG_URL": secret})
+    # without the resolver (floe validate's listing): a mask, the secret is not touched
+    assert config.describe(tmp_path)["uri"] == "**********"
+    # with it (lineage names the catalog by it): host and database, no credentials
+    described = config.describe(tmp_path, resolver)
+    assert described["uri"] == "postgresql+psycopg2://db:5432/cat"
+    assert catalog_namespace(described) == "postgresql://db:5432/cat"
+    # a missing secret is masked, not raised
+    missing = config.describe(tmp_path, SecretResolver(environ={}))
+    assert missing["uri"] == "**********"

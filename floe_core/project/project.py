@@ -243,7 +243,9 @@ class Project:
         Raises ConfigurationError for a transport the OpenLineage client rejects or a missing
         secret of ``secret_refs``.
         """
-        return self.build_lineage(catalog=self.catalog_config.describe(self.project_dir))
+        return self.build_lineage(
+            catalog=self.catalog_config.describe(self.project_dir, self.secrets)
+        )
 
     def build_lineage(self, *, catalog: Mapping[str, str] | None) -> LineageEmitter | None:
         """A new emitter from ``observability.lineage``; ``catalog`` describes the catalog."""
