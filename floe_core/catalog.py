@@ -245,6 +245,21 @@ def _load_failure(
             f"{where} is misconfigured: {_scrub(str(exc), props)}",
         )
     first_line = _scrub(str(exc).splitlines()[0] if str(exc) else "", props)
+    refusal = _database_refusal(exc)
+    if refusal == "login":
+        refs = ", ".join(sorted(config.secret_refs)) or "none"
+        return PermanentError(
+            ErrorCode.AUTH_FAILED,
+            f"{where}: the database refused the login: {first_line}. Check the user and "
+            f"password of catalog.uri (secrets behind catalog.secret_refs: {refs}); retrying "
+            "will not help.",
+        )
+    if refusal == "database":
+        return ConfigurationError(
+            ErrorCode.DESTINATION_CONFIG_ERROR,
+            f"{where}: {first_line}. Create the database (the catalog makes its own tables in "
+            "it) or fix the database name at the end of catalog.uri.",
+        )
     if _is_refused(exc):
         refs = ", ".join(sorted(config.secret_refs)) or "none"
         return PermanentError(
@@ -275,6 +290,35 @@ def _is_refused(exc: BaseException) -> bool:
         rest.OAuthError,
     )
     return isinstance(exc, refused)
+
+
+# SQLSTATE classes of a server that answered but refused (PostgreSQL: 28xxx invalid
+# authorization, 3D000 invalid catalog name). Drivers that give no code at connect time (psycopg2)
+# are recognised by the server's FATAL message, stable across PostgreSQL releases in English.
+_LOGIN_STATES = {"28000", "28P01"}
+_DATABASE_STATES = {"3D000"}
+_LOGIN_TEXT = re.compile(
+    r'password authentication failed|role "[^"]*" does not exist|no pg_hba\.conf entry|'
+    r"Access denied for user",
+    re.IGNORECASE,
+)
+_DATABASE_TEXT = re.compile(r'database "[^"]*" does not exist|Unknown database', re.IGNORECASE)
+
+
+def _database_refusal(exc: BaseException) -> Literal["login", "database"] | None:
+    """How a SQL catalog's database refused the connection, if it answered at all."""
+    try:
+        from sqlalchemy.exc import DBAPIError
+    except ModuleNotFoundError:  # pragma: no cover - sqlalchemy comes with pyiceberg[sql-*]
+        return None
+    if not isinstance(exc, DBAPIError):
+        return None
+    state = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    if state in _LOGIN_STATES or (state is None and _LOGIN_TEXT.search(str(exc))):
+        return "login"
+    if state in _DATABASE_STATES or (state is None and _DATABASE_TEXT.search(str(exc))):
+        return "database"
+    return None
 
 
 def _is_unreachable(exc: BaseException) -> bool:
