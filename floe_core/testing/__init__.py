@@ -15,8 +15,9 @@ Names load on first use, so importing a mock source does not import pytest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from floe_core._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "MockSource": "floe_core.testing.sources",
@@ -60,18 +61,7 @@ __all__ = [
     "sample_rows",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'floe_core.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:
