@@ -7,8 +7,10 @@ script, so both paths test against the same real servers.
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +79,31 @@ def pushgateway_url(service_env: dict[str, str]) -> str:
 def prometheus_url(service_env: dict[str, str]) -> str:
     """Base URL of the real Prometheus server that scrapes the Pushgateway every second."""
     return service_env["FLOE_TEST_PROMETHEUS_URL"]
+
+
+@pytest.fixture
+def lineage_receiver() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """An OpenLineage HTTP endpoint on loopback: its URL and what it was sent.
+
+    Every POST is answered 201 and kept as ``(Authorization header, body)``.
+    """
+    received: list[tuple[str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append((self.headers.get("Authorization", ""), body))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -19,12 +19,9 @@ every file floe wrote under the project folder.
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
-import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,32 +84,6 @@ secrets:
 """
 
 
-class _LineageServer(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[str, bytes]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.headers.get("Authorization", ""), body))
-        self.send_response(201)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def lineage_server() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    _LineageServer.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LineageServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", _LineageServer.received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _assert_clean(where: str, text: str) -> None:
     assert MARKER not in text, f"the canary secret leaked into {where}"
 
@@ -121,12 +92,12 @@ def _assert_clean(where: str, text: str) -> None:
 def test_canary_secret_never_leaks(
     tmp_path: Path,
     pushgateway_url: str,
-    lineage_server: tuple[str, list[tuple[str, bytes]]],
+    lineage_receiver: tuple[str, list[tuple[str, bytes]]],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    lineage_url, received = lineage_server
+    lineage_url, received = lineage_receiver
     secrets_dir = tmp_path / "mounted-secrets"
     secrets_dir.mkdir()
     for name, value in MOUNTED.items():
