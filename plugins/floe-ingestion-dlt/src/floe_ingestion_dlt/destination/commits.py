@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from floe_core.result import SchemaField
 from floe_ingestion_dlt.destination import summary
+from floe_ingestion_dlt.destination.index import tables_or_listing
 from floe_ingestion_dlt.destination.naming import parse_namespace
 
 __all__ = ["TableCommit", "commit_of", "load_commits"]
@@ -66,14 +67,11 @@ def load_commits(
 ) -> list[TableCommit]:
     """The commits that dlt load ``load_id`` of ``pipeline_name`` made in ``namespace``.
 
-    Read from the snapshot summaries of the tables' histories, sorted by identifier.
+    Read from the snapshot summaries of the histories of the pipeline's tables (see
+    :mod:`.index`), sorted by identifier.
     """
-    try:
-        identifiers = catalog.list_tables(parse_namespace(namespace))
-    except NoSuchNamespaceError:
-        return []
     commits: list[TableCommit] = []
-    for identifier in sorted(identifiers):
+    for identifier in tables_or_listing(catalog, parse_namespace(namespace), pipeline_name):
         try:
             table = catalog.load_table(identifier)
         except NoSuchTableError:

@@ -13,7 +13,8 @@ For one table and the parquet files one dlt load brought for it, :func:`commit_t
    and for ``merge`` (delete-insert). Replace and merge use an overwrite snapshot even when
    they remove no file: its concurrency validation refuses to rebase them over a concurrent
    writer's new rows, where a fast append would be rebased silently and could duplicate keys;
-4. writes the ``floe.*`` summary entries (:mod:`.summary`) and commits. A commit conflict
+4. writes the ``floe.*`` summary entries (:mod:`.summary`) and commits (the table was first
+   recorded in the namespace's index of the pipeline's tables, :mod:`.index`). A commit conflict
    (``CommitFailedException``/``ValidationException`` from pyiceberg, after pyiceberg's own
    retries) is retried from step 1 on a freshly loaded table, ``attempts`` times in all, with
    a growing pause (``sleep`` is injectable); then ``TRANSIENT``/``COMMIT_CONFLICT``.
@@ -50,6 +51,7 @@ from floe_ingestion_dlt.destination.changes import (
 from floe_ingestion_dlt.destination.commits import TableCommit, commit_of
 from floe_ingestion_dlt.destination.evolution import apply_plan, plan_evolution
 from floe_ingestion_dlt.destination.failures import CommitConflictError, DestinationWriteError
+from floe_ingestion_dlt.destination.index import register_table
 from floe_ingestion_dlt.destination.killpoints import checkpoint
 from floe_ingestion_dlt.destination.types import iceberg_arrow_schema
 
@@ -194,6 +196,8 @@ def commit_table(
             details={"table": write.name, "missing": missing},
         )
     incoming_schema = _incoming_schema(files) if files else None
+    # before any commit: the pipeline's readers look only at the tables the index names
+    register_table(catalog, write.identifier[:-1], context.pipeline, write.identifier[-1])
     created = False
     last_error: Exception | None = None
     for attempt in range(1, context.attempts + 1):

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 from dlt.common.json import json as dlt_json
 from dlt.common.versioned_state import decompress_state
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from floe_ingestion_dlt.destination import summary
+from floe_ingestion_dlt.destination.index import tables_or_listing
 from floe_ingestion_dlt.destination.naming import parse_namespace
 
 if TYPE_CHECKING:
@@ -133,11 +134,7 @@ def _commit(table: str, snapshot: Snapshot) -> _Commit:
 
 def _scan(catalog: Catalog, namespace: tuple[str, ...], pipeline: str) -> _Catalogued:
     found = _Catalogued(tables={}, commits=[], loads={})
-    try:
-        identifiers = catalog.list_tables(namespace)
-    except NoSuchNamespaceError:
-        return found
-    for identifier in identifiers:
+    for identifier in tables_or_listing(catalog, namespace, pipeline):
         try:
             table = catalog.load_table(identifier)
         except NoSuchTableError:
