@@ -83,3 +83,21 @@ def test_an_unknown_only_name_is_refused(tmp_path: Path) -> None:
     completed = run_script("--quick", "--only", "floe,spark", tmp_path=tmp_path)
     assert completed.returncode == 2
     assert "--only: unknown ['spark']" in completed.stderr
+
+
+@pytest.mark.slow
+def test_shared_namespace_benchmark_runs_both_modes(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "bench_shared_namespace.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), "--pipelines", "5", "--rows", "10"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    rows = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows] == ["mode", "indexed", "scanned"]
+    assert "indexed / scanned wall time:" in completed.stdout
