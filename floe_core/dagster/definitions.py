@@ -77,8 +77,9 @@ def _refuse_shared_keys(assets: list[Any], project_dir: Path) -> None:
     """The same check on what the plugins made (a multi-table pipeline names tables itself)."""
     producers: dict[str, list[str]] = defaultdict(list)
     for asset in assets:
+        node = getattr(asset, "node_def", None)  # a plugin may return specs without an op
         for key in getattr(asset, "keys", ()):
-            producers[key.to_user_string()].append(asset.node_def.name)
+            producers[key.to_user_string()].append(getattr(node, "name", None) or repr(asset))
     shared = {key: names for key, names in producers.items() if len(names) > 1}
     if shared:
         _raise_shared(

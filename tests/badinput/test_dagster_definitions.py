@@ -46,3 +46,43 @@ def test_two_pipelines_into_one_table_are_refused_by_name(tmp_path: Path) -> Non
     for name in ("bronze.orders", "orders_backfill", "orders_daily"):
         assert name in error.message
     assert not (tmp_path / ".floe").exists()
+
+
+MULTI_TABLE_YAML = """\
+ingestion:
+  - name: shop
+    destination: bronze.shop
+    dlt: {source: shop_source.shop}
+  - name: orders_feed
+    destination: bronze.orders
+    dlt: {source: shop_source.orders}
+"""
+
+MULTI_TABLE_SOURCE = """\
+import dlt
+
+
+@dlt.resource
+def orders():
+    yield [{"id": 1}]
+
+
+@dlt.source
+def shop():
+    return [orders, dlt.resource([{"id": 1}], name="customers")]
+"""
+
+
+def test_a_table_named_by_a_multi_table_pipeline_is_refused_too(tmp_path: Path) -> None:
+    # destinations differ (bronze.shop, bronze.orders), but the shop source's resource
+    # `orders` lands in bronze.orders: only the assets the plugin made show the clash
+    from floe_core.dagster import build_definitions
+
+    (tmp_path / "floe.yaml").write_text(MULTI_TABLE_YAML)
+    (tmp_path / "shop_source.py").write_text(MULTI_TABLE_SOURCE)
+    with pytest.raises(IngestionException) as caught:
+        build_definitions(tmp_path)
+    error = caught.value.error
+    assert error.category is ErrorCategory.CONFIGURATION
+    assert "asset bronze/orders is made by ingest_shop and ingest_orders_feed" in error.message
+    assert not (tmp_path / ".floe").exists()
