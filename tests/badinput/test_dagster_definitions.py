@@ -52,10 +52,10 @@ MULTI_TABLE_YAML = """\
 ingestion:
   - name: shop
     destination: bronze.shop
-    dlt: {source: shop_source.shop}
+    dlt: {source: duplicate_asset_source.shop}
   - name: orders_feed
     destination: bronze.orders
-    dlt: {source: shop_source.orders}
+    dlt: {source: duplicate_asset_source.orders}
 """
 
 MULTI_TABLE_SOURCE = """\
@@ -79,7 +79,7 @@ def test_a_table_named_by_a_multi_table_pipeline_is_refused_too(tmp_path: Path) 
     from floe_core.dagster import build_definitions
 
     (tmp_path / "floe.yaml").write_text(MULTI_TABLE_YAML)
-    (tmp_path / "shop_source.py").write_text(MULTI_TABLE_SOURCE)
+    (tmp_path / "duplicate_asset_source.py").write_text(MULTI_TABLE_SOURCE)
     with pytest.raises(IngestionException) as caught:
         build_definitions(tmp_path)
     error = caught.value.error
