@@ -34,9 +34,11 @@ QUICK_JOBS = {
 }
 
 
-def run_script(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_script(
+    *args: str, tmp_path: Path, script: Path = SCRIPT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
@@ -87,15 +89,13 @@ def test_an_unknown_only_name_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_shared_namespace_benchmark_runs_both_modes(tmp_path: Path) -> None:
-    script = SCRIPT.parent / "bench_shared_namespace.py"
-    completed = subprocess.run(
-        [sys.executable, str(script), "--pipelines", "5", "--rows", "10"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
+    completed = run_script(
+        "--pipelines",
+        "5",
+        "--rows",
+        "10",
+        tmp_path=tmp_path,
+        script=SCRIPT.parent / "bench_shared_namespace.py",
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     rows = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
